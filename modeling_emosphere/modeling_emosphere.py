@@ -115,6 +115,9 @@ class EmoSpherePreTrainedModel(PreTrainedModel):
     _supports_sdpa = True
     _supports_flash_attn = False
     _supports_flex_attn = False
+    # The CCC loss is a batch statistic, not a per-item mean: the Trainer must scale it for gradient
+    # accumulation itself rather than pass num_items_in_batch.
+    accepts_loss_kwargs = False
 
     @classmethod
     def from_pretrained(cls, *args, **kwargs):
