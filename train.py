@@ -2,7 +2,7 @@
 """Train EmoSphere-SER with the Hugging Face Trainer.
 
     python train.py                                  # the demo: synthetic corpus, small encoder from scratch
-    python train.py configs/msp_podcast_wavlm_large.json   # arguments from a JSON file
+    python train.py configs/msp_podcast_wavlm_large.json --msp_podcast_dir /data/MSP-Podcast  # JSON + overrides
     torchrun --nproc_per_node 2 train.py ...         # or: accelerate launch train.py ...
 
 Arguments: ModelArguments and RunArguments below, DataArguments in
@@ -18,13 +18,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
+from datasets import Audio
 from transformers import AutoConfig, HfArgumentParser, TrainingArguments, set_seed
 
 import modeling_emosphere  # noqa: F401  (registers the Auto classes)
 from modeling_emosphere import EmoSphereConfig, EmoSphereFeatureExtractor, EmoSphereForSpeechEmotionRecognition
 from modeling_emosphere.modeling_emosphere import receptive_field
 from modeling_emosphere.training.data import CropTransform, DataArguments, EmoSphereCollator, prepare_data
+from modeling_emosphere.training.msp_podcast import write_test3_predictions
 from modeling_emosphere.training.plots import plot_region_confusion, plot_vad_scatter
 from modeling_emosphere.training.schedule import AuxLossSchedule, AuxLossWeightCallback
 from modeling_emosphere.training.trainer import EmoSphereMetrics, EmoSphereTrainer
@@ -86,14 +87,32 @@ class RunArguments:
     pipeline_example: bool = field(
         default=False, metadata={"help": "After training, run pipeline('audio-classification') on one test clip."}
     )
+    predict_test3: bool = field(
+        default=False,
+        metadata={"help": "MSP-Podcast: write test3_predictions.csv (FileName,EmoAct,EmoVal,EmoDom) for the blind Test3 set."},
+    )
+
+
+def json_to_flags(path: str) -> list[str]:
+    """A JSON file of arguments as command-line flags, so that flags after it override it."""
+    flags = []
+    for key, value in json.loads(Path(path).read_text()).items():
+        if isinstance(value, dict):
+            flags += [f"--{key}", json.dumps(value)]
+        elif isinstance(value, list):
+            flags += [f"--{key}", *map(str, value)]
+        else:
+            flags += [f"--{key}", str(value).lower() if isinstance(value, bool) else str(value)]
+    return flags
 
 
 def parse_arguments(argv: list[str]):
+    """No arguments: the demo. A JSON file first: its arguments, overridden by any flags after it."""
     parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments, RunArguments))
     if not argv:
-        return parser.parse_json_file(str(DEMO_ARGUMENTS))
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(argv[0])
+        argv = [str(DEMO_ARGUMENTS)]
+    if argv[0].endswith(".json"):
+        argv = json_to_flags(argv[0]) + argv[1:]
     return parser.parse_args_into_dataclasses(argv)
 
 
@@ -153,7 +172,7 @@ def evaluate_and_plot(trainer, metrics_fn: EmoSphereMetrics, dataset, prefix: st
 def pipeline_example(model_dir: Path, dataset):
     from transformers import pipeline
 
-    clip = dataset.cast_column("audio", dataset.features["audio"].__class__(decode=False))[0]["audio"]["path"]
+    clip = dataset.cast_column("audio", Audio(decode=False))[0]["audio"]["path"]
     classify = pipeline("audio-classification", model=str(model_dir), top_k=3)
     print(f"\npipeline('audio-classification') on held-out clip {clip}:")
     for item in classify(clip):
@@ -228,6 +247,9 @@ def main(argv: list[str] | None = None, callbacks: tuple = ()) -> EmoSphereTrain
                 all_metrics.update(metrics)
         if trainer.is_world_process_zero():
             (output_dir / "metrics.json").write_text(json.dumps(all_metrics, indent=2))
+    if run_args.predict_test3 and data_args.msp_podcast_dir and trainer.is_world_process_zero():
+        path = write_test3_predictions(trainer.model, feature_extractor, data_args.msp_podcast_dir, output_dir / "test3_predictions.csv")
+        logger.info("Wrote MSP-Podcast Test3 predictions to %s", path)
     if run_args.pipeline_example and trainer.is_world_process_zero():
         pipeline_example(output_dir, splits[data_args.test_split or data_args.eval_split])
     return trainer

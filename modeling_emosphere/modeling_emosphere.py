@@ -161,6 +161,11 @@ class EmoSphereModel(EmoSpherePreTrainedModel):
             parameter.requires_grad = False
         self.encoder.feature_extractor._requires_grad = False
 
+    def frame_mask(self, input_lengths: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """Valid-frame mask ``(B, num_frames)`` from valid sample counts ``(B,)``, by the encoder's own length arithmetic."""
+        frame_lengths = self.encoder._get_feat_extract_output_lengths(input_lengths)
+        return torch.arange(num_frames, device=input_lengths.device) < frame_lengths[:, None]
+
     def _input_lengths(self, input_values: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
         """Validate the batch and return each item's number of valid samples ``(B,)``.
 
@@ -180,11 +185,11 @@ class EmoSphereModel(EmoSpherePreTrainedModel):
                     f"got {tuple(attention_mask.shape)}."
                 )
             lengths = attention_mask.sum(dim=-1)
-        finite = torch.isfinite(input_values).all()
         too_short = lengths < self.min_input_samples
-        if bool(finite) and not bool(too_short.any()):
+        has_non_finite, has_too_short = torch.stack((~torch.isfinite(input_values).all(), too_short.any())).tolist()
+        if not (has_non_finite or has_too_short):
             return lengths
-        if not bool(finite):
+        if has_non_finite:
             rows = (~torch.isfinite(input_values)).any(dim=-1).nonzero().flatten().tolist()
             raise ValueError(f"input_values contain NaN or inf in batch item(s) {rows}; clean or drop those clips.")
         index = int(too_short.nonzero()[0])
@@ -221,8 +226,7 @@ class EmoSphereModel(EmoSpherePreTrainedModel):
             hidden_states = torch.einsum("l,lbth->bth", weights, layers)
         else:
             hidden_states = encoder_outputs.last_hidden_state
-        frame_lengths = self.encoder._get_feat_extract_output_lengths(lengths)
-        frame_mask = torch.arange(hidden_states.shape[1], device=hidden_states.device) < frame_lengths[:, None]
+        frame_mask = self.frame_mask(lengths, hidden_states.shape[1])
         pooled_output = self.pooling(hidden_states, frame_mask)
         output = EmoSphereModelOutput(
             pooled_output=pooled_output,

@@ -11,12 +11,8 @@ import subprocess
 import pytest
 from datasets import Audio
 
-from modeling_emosphere.training.data import (
-    DataArguments,
-    DataQualityError,
-    load_msp_podcast,
-    prepare_data,
-)
+from modeling_emosphere.training.data import DataArguments, DataQualityError, prepare_data
+from modeling_emosphere.training.msp_podcast import load_msp_podcast
 from modeling_emosphere.training.demo_corpus import DemoCorpusConfig, generate_demo_corpus
 
 OCTANT = dict(scheme="octant", bin_width_deg=45.0, core_radius=None)

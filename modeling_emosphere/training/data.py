@@ -24,9 +24,6 @@ from ..spherical import assign_regions, region_class_weights, to_unit_scale
 
 SAMPLING_RATE = 16000
 ATTRIBUTES = ("arousal", "valence", "dominance")
-MSP_LABELS_FILE = Path("Labels") / "labels_consensus.csv"
-MSP_SPLITS = {"Train": "train", "Development": "validation", "Test1": "test", "Test2": "test2", "Test3": "test3"}
-MSP_COLUMNS = {"arousal": "EmoAct", "valence": "EmoVal", "dominance": "EmoDom"}
 MANIFEST_COLUMNS = ("path", "arousal", "valence", "dominance", "split")
 
 
@@ -85,7 +82,7 @@ class DataArguments:
 # ----------------------------------------------------------------------------------------------
 
 
-def _float_or_none(value: str | None) -> float | None:
+def float_or_none(value: str | None) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -93,7 +90,7 @@ def _float_or_none(value: str | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict]:
+def read_csv(path: Path, required: tuple[str, ...]) -> list[dict]:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist.")
     with open(path, newline="") as handle:
@@ -104,7 +101,7 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict]:
         return list(reader)
 
 
-def _splits_from_rows(rows_by_split: dict[str, list[dict]]) -> DatasetDict:
+def splits_from_rows(rows_by_split: dict[str, list[dict]]) -> DatasetDict:
     splits = {}
     for split, rows in rows_by_split.items():
         columns = {key: [row[key] for row in rows] for key in rows[0]}
@@ -112,35 +109,17 @@ def _splits_from_rows(rows_by_split: dict[str, list[dict]]) -> DatasetDict:
     return DatasetDict(splits)
 
 
-def load_msp_podcast(root: str | Path) -> DatasetDict:
-    """MSP-Podcast: `Labels/labels_consensus.csv` (FileName, EmoAct, EmoVal, EmoDom, Split_Set) + `Audios/`."""
-    root = Path(root)
-    labels_file = root / MSP_LABELS_FILE
-    if not labels_file.is_file():
-        raise FileNotFoundError(
-            f"{labels_file} not found: --msp_podcast_dir must be the MSP-Podcast root holding {MSP_LABELS_FILE}."
-        )
-    rows = _read_csv(labels_file, ("FileName", "Split_Set", *MSP_COLUMNS.values()))
-    by_split: dict[str, list[dict]] = {}
-    for row in rows:
-        split = MSP_SPLITS.get(row["Split_Set"], row["Split_Set"].lower())
-        record = {"audio": str(root / "Audios" / row["FileName"]), "file_name": row["FileName"]}
-        record.update({name: _float_or_none(row[column]) for name, column in MSP_COLUMNS.items()})
-        by_split.setdefault(split, []).append(record)
-    return _splits_from_rows(by_split)
-
-
 def load_manifest(manifest: str | Path) -> DatasetDict:
     """CSV manifest with columns path, arousal, valence, dominance, split (paths relative to the CSV)."""
     manifest = Path(manifest)
-    rows = _read_csv(manifest, MANIFEST_COLUMNS)
+    rows = read_csv(manifest, MANIFEST_COLUMNS)
     by_split: dict[str, list[dict]] = {}
     for row in rows:
         path = Path(row["path"])
         record = {"audio": str(path if path.is_absolute() else manifest.parent / path), "file_name": row["path"]}
-        record.update({name: _float_or_none(row[name]) for name in ATTRIBUTES})
+        record.update({name: float_or_none(row[name]) for name in ATTRIBUTES})
         by_split.setdefault(row["split"], []).append(record)
-    return _splits_from_rows(by_split)
+    return splits_from_rows(by_split)
 
 
 def load_hub_or_folder(args: DataArguments, name: str, data_dir: str | None) -> DatasetDict:
@@ -168,6 +147,8 @@ def load_hub_or_folder(args: DataArguments, name: str, data_dir: str | None) -> 
 def load_source(args: DataArguments) -> DatasetDict:
     """The configured source (or the demo corpus, generated when missing) as a `DatasetDict`."""
     if args.msp_podcast_dir:
+        from .msp_podcast import load_msp_podcast
+
         return load_msp_podcast(args.msp_podcast_dir)
     if args.manifest_csv:
         return load_manifest(args.manifest_csv)

@@ -8,13 +8,13 @@ Each clip draws latent A/V/D in [-1, 1] (normalised units) and maps them to espe
 | cue | driven by | mapping |
 | --- | --- | --- |
 | speaking rate | arousal (+ a little dominance) | ``100% * 2 ** (0.55 A + 0.15 D + noise)`` |
-| gaps between words | arousal | ``clip(60 - 60 A + noise, 0, 130)`` ms (espeak-ng ``-g``) |
+| gaps between words | arousal | ``clip(100 - 100 A + noise, 0, 200)`` ms (espeak-ng ``-g``) |
 | pause between phrases | arousal | ``max(0, 350 - 300 A + noise)`` ms |
 | pitch level | valence (+ a little arousal) | ``+45 V + 10 A + noise`` percent |
 | pitch range | valence | ``+60 V + noise`` percent |
 | loudness | dominance (+ a little arousal) | ``100% * 2 ** (0.8 D + 0.2 A + noise)`` |
 
-Every clip carries white noise at one fixed level (RMS 0.01), so loudness shows as signal-to-noise
+Every clip carries white noise at one fixed level (RMS 0.02), so loudness shows as signal-to-noise
 ratio. Speakers are espeak-ng voice variants (male-range base pitch); each speaker's own pitch and timbre is a nuisance the model
 must see past. Labels are the latents on the 1..7 scale plus rater noise (sd 0.25), clipped to the
 scale. Splits are disjoint by speaker and by sentence. The corpus is written as an audiofolder
@@ -64,7 +64,7 @@ PLACES = (
 SPLITS = {"train": 0.7, "validation": 0.1, "test": 0.2}  # shares of speakers and of sentences
 LABEL_SCALE = (1.0, 7.0)
 SAMPLING_RATE = 16000
-NOISE_FLOOR_RMS = 0.01  # speech at 100% volume has an RMS of about 0.08
+NOISE_FLOOR_RMS = 0.02  # speech at 100% volume has an RMS of about 0.08
 
 
 @dataclass
@@ -93,7 +93,7 @@ def prosody(text: str, arousal: float, valence: float, dominance: float, rng: np
     """SSML and espeak-ng word gap (10 ms units) of an utterance whose prosody encodes latent A/V/D in [-1, 1]."""
     noise = lambda scale: rng.normal(0.0, scale)  # noqa: E731
     rate = 100 * 2 ** (0.55 * arousal + 0.15 * dominance + noise(0.08))
-    word_gap = int(np.clip(round(6 - 6 * arousal + noise(0.8)), 0, 13))
+    word_gap = int(np.clip(round(10 - 10 * arousal + noise(1.0)), 0, 20))
     pause = max(0.0, 350 - 300 * arousal + noise(40))
     pitch = 45 * valence + 10 * arousal + noise(6)
     pitch_range = 60 * valence + noise(10)
