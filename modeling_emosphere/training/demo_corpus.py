@@ -7,12 +7,13 @@ Each clip draws latent A/V/D in [-1, 1] (normalised units) and maps them to espe
 
 | cue | driven by | mapping |
 | --- | --- | --- |
-| speaking rate | arousal (+ a little dominance) | ``100% * 2 ** (0.55 A + 0.15 D + noise)`` |
-| gaps between words | arousal | ``clip(100 - 100 A + noise, 0, 200)`` ms (espeak-ng ``-g``) |
-| pause between phrases | arousal | ``max(0, 350 - 300 A + noise)`` ms |
-| pitch level | valence (+ a little arousal) | ``+45 V + 10 A + noise`` percent |
-| pitch range | valence | ``+60 V + noise`` percent |
-| loudness | dominance (+ a little arousal) | ``100% * 2 ** (0.8 D + 0.2 A + noise)`` |
+| speaking rate | arousal (+ a little dominance) | ``100% * 2 ** (0.6 A + 0.1 D + noise)`` |
+| gaps between words | arousal | ``clip(120 - 120 A + noise, 0, 250)`` ms (espeak-ng ``-g``) |
+| pause between phrases | arousal | ``max(0, 500 - 450 A + noise)`` ms |
+| pitch range | arousal (+ a little valence) | ``+70 A + 20 V + noise`` percent |
+| pitch level | valence (+ a little arousal) | ``+50 V + 10 A + noise`` percent |
+| loudness | dominance (+ a little arousal) | ``60% * 2 ** (1.1 D + 0.2 A + noise)`` |
+| vocal effort (spectral tilt) | dominance | pre-emphasis ``0.5 + 0.45 D + noise`` |
 
 Every clip carries white noise at one fixed level (RMS 0.02), so loudness shows as signal-to-noise
 ratio. Speakers are espeak-ng voice variants (male-range base pitch); each speaker's own pitch and timbre is a nuisance the model
@@ -89,33 +90,39 @@ def _partition(items: list, rng: np.random.Generator) -> dict[str, list]:
     return {split: items[bounds[i] : bounds[i + 1]] for i, split in enumerate(SPLITS)}
 
 
-def prosody(text: str, arousal: float, valence: float, dominance: float, rng: np.random.Generator) -> tuple[str, int]:
-    """SSML and espeak-ng word gap (10 ms units) of an utterance whose prosody encodes latent A/V/D in [-1, 1]."""
+def prosody(text: str, arousal: float, valence: float, dominance: float, rng: np.random.Generator) -> dict:
+    """espeak-ng settings of an utterance whose prosody encodes latent A/V/D in [-1, 1]."""
     noise = lambda scale: rng.normal(0.0, scale)  # noqa: E731
-    rate = 100 * 2 ** (0.55 * arousal + 0.15 * dominance + noise(0.08))
-    word_gap = int(np.clip(round(10 - 10 * arousal + noise(1.0)), 0, 20))
-    pause = max(0.0, 350 - 300 * arousal + noise(40))
-    pitch = 45 * valence + 10 * arousal + noise(6)
-    pitch_range = 60 * valence + noise(10)
-    volume = 100 * 2 ** (0.8 * dominance + 0.2 * arousal + noise(0.08))
+    rate = 100 * 2 ** (0.6 * arousal + 0.1 * dominance + noise(0.08))
+    word_gap = int(np.clip(round(12 - 12 * arousal + noise(1.0)), 0, 25))
+    pause = max(0.0, 500 - 450 * arousal + noise(50))
+    pitch = 50 * valence + 10 * arousal + noise(6)
+    pitch_range = 70 * arousal + 20 * valence + noise(10)
+    volume = 60 * 2 ** (1.1 * dominance + 0.2 * arousal + noise(0.08))
+    effort = float(np.clip(0.5 + 0.45 * dominance + noise(0.04), 0.0, 0.97))
     first, second = text.rsplit(", ", 1)
     tag = f'<prosody rate="{rate:.0f}%" pitch="{pitch:+.0f}%" range="{pitch_range:+.0f}%" volume="{volume:.0f}%">'
     ssml = f'<speak>{tag}{first},</prosody><break time="{pause:.0f}ms"/>{tag}{second}</prosody></speak>'
-    return ssml, word_gap
+    return {"ssml": ssml, "word_gap": word_gap, "effort": effort}
 
 
-def synthesise(ssml: str, voice: str, word_gap: int, path: Path, rng: np.random.Generator):
-    """espeak-ng speech over a fixed-level noise floor, written to ``path`` as 16 kHz WAV with torchcodec.
+def synthesise(ssml: str, word_gap: int, effort: float, voice: str, path: Path, rng: np.random.Generator):
+    """espeak-ng speech with vocal effort, over a fixed-level noise floor, written as 16 kHz WAV with torchcodec.
 
-    The noise floor turns loudness into signal-to-noise ratio: speech encoders normalise each frame
-    (WavLM's LayerNorm), which hides absolute level but not how far speech stands above the noise.
+    Vocal effort is a first-order pre-emphasis ``y[n] = x[n] - effort * x[n-1]`` at the same RMS: more
+    effort, relatively more high-frequency energy, as in louder human speech. The noise floor turns
+    loudness into signal-to-noise ratio. Both survive the per-frame normalisation of speech encoders
+    (WavLM's LayerNorm), which hides absolute level.
     """
     wav = subprocess.run(
         ["espeak-ng", "-v", f"en-us+{voice}", "-g", str(word_gap), "-m", "--stdout", ssml], check=True, capture_output=True
     ).stdout
     samples = AudioDecoder(wav, sample_rate=SAMPLING_RATE).get_all_samples().data
+    tilted = samples.clone()
+    tilted[:, 1:] -= effort * samples[:, :-1]
+    tilted *= samples.square().mean().sqrt() / tilted.square().mean().sqrt().clamp(min=1e-8)
     noise = torch.from_numpy(rng.normal(0.0, NOISE_FLOOR_RMS, size=samples.shape).astype(np.float32))
-    AudioEncoder((samples + noise).clamp(-1.0, 1.0), sample_rate=SAMPLING_RATE).to_file(str(path))
+    AudioEncoder((tilted + noise).clamp(-1.0, 1.0), sample_rate=SAMPLING_RATE).to_file(str(path))
 
 
 def generate_demo_corpus(root: str | Path, config: DemoCorpusConfig | None = None) -> Path:
@@ -140,9 +147,8 @@ def generate_demo_corpus(root: str | Path, config: DemoCorpusConfig | None = Non
                 latent = rng.uniform(-0.95, 0.95, size=3)
                 speaker = speakers[split][index % len(speakers[split])]
                 text = sentences[split][index % len(sentences[split])]
-                ssml, word_gap = prosody(text, *latent, rng=rng)
                 file_name = f"{split}_{index:05d}.wav"
-                synthesise(ssml, speaker, word_gap, folder / file_name, rng)
+                synthesise(**prosody(text, *latent, rng=rng), voice=speaker, path=folder / file_name, rng=rng)
                 labels = np.clip(latent * (high - low) / 2 + (high + low) / 2 + rng.normal(0, config.label_noise, 3), low, high)
                 rows.append([file_name, *np.round(labels, 3), speaker, text])
                 progress.update()
