@@ -128,3 +128,24 @@ def test_unreadable_file_error_names_the_path(model_dir, tmp_path):
     (tmp_path / "notes.txt").write_text("this is text")
     with pytest.raises(ValueError, match=r"notes\.txt: not a readable audio file"):
         regression(model_dir)(str(tmp_path / "notes.txt"))
+
+
+def test_command_line_prints_json_and_csv_and_draws_a_timeline(model_dir, speech, tmp_path, capsys):
+    import json
+
+    from modeling_emosphere import predict
+
+    wav = str(speech[0] / "speech.wav")
+    predict.main([str(model_dir), wav, str(speech[0] / "speech.flac")])
+    printed = json.loads(capsys.readouterr().out)
+    assert [item["file"] for item in printed] == [wav, str(speech[0] / "speech.flac")]
+    assert printed[0]["valence"] == pytest.approx(printed[1]["valence"], abs=1e-4)
+    predict.main([str(model_dir), wav, "--csv"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "file,arousal,valence,dominance,region" and lines[1].startswith(wav + ",")
+    long_file = tmp_path / "long.wav"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-stream_loop", "5", "-i", wav, str(long_file)], check=True)
+    predict.main([str(model_dir), str(long_file), "--chunk-length-s", "1.0", "--plot", str(tmp_path / "timeline.png")])
+    segments = json.loads(capsys.readouterr().out)[0]["segments"]
+    assert len(segments) >= 5
+    assert (tmp_path / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
