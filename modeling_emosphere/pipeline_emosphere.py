@@ -13,6 +13,7 @@ Decoding, resampling and downmixing go through torchcodec (FFmpeg).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -55,7 +56,7 @@ def load_audio(inputs, sampling_rate: int, name: str = "input") -> np.ndarray:
     or a torchcodec ``AudioDecoder`` (what `datasets` gives).
     """
     if isinstance(inputs, (str, bytes)):
-        label = inputs if isinstance(inputs, str) else name
+        label = name if name != "input" or not isinstance(inputs, str) else inputs
         try:
             return _decoder(inputs, sampling_rate).get_all_samples().data[0].numpy()
         except Exception as error:
@@ -91,11 +92,32 @@ def _check_samples(array: np.ndarray, name: str):
         raise ValueError(f"{name}: the audio contains NaN or inf samples.")
 
 
+@dataclass
+class _Named:
+    """An item of a list input with the name errors use for it ("input 3 (clip.wav)")."""
+
+    name: str
+    value: object
+
+
 class _ValidatingPreprocess:
-    """Shared preprocessing: load any input form, check it is long enough, extract features."""
+    """Shared preprocessing: load any input form, check it is long enough, extract features.
+
+    Items of a list input carry their index, so an error says which item failed.
+    """
+
+    def __call__(self, inputs, *args, **kwargs):
+        if isinstance(inputs, (list, tuple)):
+            inputs = [
+                _Named(f"input {i}" + (f" ({item})" if isinstance(item, str) else ""), item) for i, item in enumerate(inputs)
+            ]
+        return super().__call__(inputs, *args, **kwargs)
 
     def _waveform(self, inputs) -> np.ndarray:
-        name = inputs if isinstance(inputs, str) else "input"
+        if isinstance(inputs, _Named):
+            name, inputs = inputs.name, inputs.value
+        else:
+            name = inputs if isinstance(inputs, str) else "input"
         waveform = load_audio(inputs, self.feature_extractor.sampling_rate, name)
         _check_samples(waveform, name)
         minimum = self.model.base_model.min_input_samples

@@ -149,3 +149,12 @@ def test_command_line_prints_json_and_csv_and_draws_a_timeline(model_dir, speech
     segments = json.loads(capsys.readouterr().out)[0]["segments"]
     assert len(segments) >= 5
     assert (tmp_path / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_batch_error_names_the_failing_item(model_dir, speech, tmp_path):
+    (tmp_path / "broken.wav").write_bytes(b"RIFF broken")
+    recognise = regression(model_dir)
+    with pytest.raises(ValueError, match=r"input 2: the audio contains NaN"):
+        recognise([speech[1], speech[1], np.full(2000, np.nan, dtype=np.float32)], batch_size=2)
+    with pytest.raises(ValueError, match=r"input 1 \(.*broken\.wav\): not a readable audio file"):
+        recognise([speech[1], str(tmp_path / "broken.wav")])
