@@ -132,14 +132,7 @@ def build_model(model_args: ModelArguments, config: EmoSphereConfig) -> EmoSpher
     if model_args.model_name_or_path:
         return EmoSphereForSpeechEmotionRecognition.from_pretrained(model_args.model_name_or_path, config=config)
     if model_args.encoder_name_or_path:
-        model = EmoSphereForSpeechEmotionRecognition(config)
-        encoder = type(model.emosphere.encoder).from_pretrained(
-            model_args.encoder_name_or_path, config=config.encoder_config
-        )
-        model.emosphere.encoder.load_state_dict(encoder.state_dict())
-        if config.freeze_feature_encoder:
-            model.freeze_feature_encoder()
-        return model
+        return EmoSphereForSpeechEmotionRecognition.from_encoder_pretrained(model_args.encoder_name_or_path, config=config)
     return EmoSphereForSpeechEmotionRecognition(config)
 
 

@@ -254,15 +254,24 @@ class EmoSphereForSpeechEmotionRecognition(EmoSpherePreTrainedModel):
         self.post_init()
 
     @classmethod
-    def from_encoder_pretrained(cls, encoder_name_or_path: str, encoder_kwargs: dict | None = None, **config_overrides):
+    def from_encoder_pretrained(
+        cls,
+        encoder_name_or_path: str,
+        encoder_kwargs: dict | None = None,
+        config: EmoSphereConfig | None = None,
+        **config_overrides,
+    ):
         """Build the model around a pretrained encoder checkpoint (e.g. ``microsoft/wavlm-large``).
 
         ``encoder_kwargs`` override the encoder's config (e.g. ``{"layerdrop": 0.0}``); the other keyword
-        arguments are [`EmoSphereConfig`] fields. Pooling and heads start from fresh weights.
+        arguments are [`EmoSphereConfig`] fields. A complete ``config`` (whose ``encoder_config`` matches
+        the checkpoint) may be given instead. Pooling and heads start from fresh weights.
         """
-        encoder_kwargs = encoder_kwargs or {}
+        encoder_kwargs = dict(encoder_kwargs or {})
+        if config is not None:
+            encoder_kwargs.setdefault("config", config.encoder_config)
         encoder = AutoModel.from_pretrained(encoder_name_or_path, **encoder_kwargs)
-        config = EmoSphereConfig(encoder_config=encoder.config, **config_overrides)
+        config = config or EmoSphereConfig(encoder_config=encoder.config, **config_overrides)
         model = cls(config)
         model.emosphere.encoder.load_state_dict(encoder.state_dict())
         if config.freeze_feature_encoder:

@@ -135,3 +135,21 @@ def test_torchrun_two_ranks_end_with_identical_parameters(corpus, tmp_path):
     assert rank0.keys() == rank1.keys()
     for name in rank0:
         assert torch.equal(rank0[name], rank1[name]), name
+
+
+def test_training_from_a_pretrained_encoder_checkpoint(corpus, tmp_path):
+    from training_helpers import TINY_ENCODER
+    from transformers import AutoConfig, AutoModel
+
+    encoder = AutoModel.from_config(AutoConfig.for_model("wavlm", **TINY_ENCODER))
+    encoder.save_pretrained(tmp_path / "encoder")
+    trainer = train.main(
+        tiny_training_args(corpus, tmp_path / "run", num_train_epochs=1, save_strategy="no", max_steps=1,
+                           encoder_name_or_path=str(tmp_path / "encoder"), freeze_feature_encoder="true")
+    )
+    model = trainer.model
+    conv = "feature_extractor.conv_layers.0.conv.weight"
+    assert not model.emosphere.encoder.get_parameter(conv).requires_grad
+    # The CNN is frozen: after a training step it still holds the checkpoint's weights.
+    assert torch.equal(model.emosphere.encoder.get_parameter(conv), encoder.get_parameter(conv))
+    assert model.config.region_class_weights is not None
