@@ -63,8 +63,8 @@ def vad_to_spherical(vad_unit: torch.Tensor) -> torch.Tensor:
     arousal, valence, dominance = vad_unit.unbind(-1)
     r = torch.linalg.vector_norm(vad_unit, dim=-1)
     at_origin = r == 0
-    safe_r = torch.where(at_origin, torch.ones_like(r), r)
-    theta = torch.arccos((valence / safe_r).clamp(-1.0, 1.0))
+    # arccos(V / r) written as atan2(|(A, D)|, V): the same angle, but accurate near the poles.
+    theta = torch.atan2(torch.hypot(arousal, dominance), valence)
     phi = torch.atan2(dominance, arousal)
     # atan2 gives -pi for (A<0, D=-0.0); the documented range is (-pi, pi].
     phi = torch.where(phi <= -math.pi, phi + 2 * math.pi, phi)
