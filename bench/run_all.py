@@ -135,8 +135,7 @@ def peak_memory(bench: Bench, fn) -> float:
         base = torch.cuda.memory_allocated()
         fn()
         return (torch.cuda.max_memory_allocated() - base) / 2**20
-    import subprocess  # noqa: F401  (CPU: measured in a fresh process would be cleaner; RSS growth is what we have)
-
+    # CPU: growth of this process's max RSS; a fresh process per model would be cleaner.
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     fn()
     return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, 0) / 1024

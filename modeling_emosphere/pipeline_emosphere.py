@@ -49,7 +49,7 @@ def _channels_first(array: np.ndarray, name: str) -> np.ndarray:
 
 
 def load_audio(inputs, sampling_rate: int, name: str = "input") -> np.ndarray:
-    """Any supported input form -> mono float32 waveform at ``sampling_rate``.
+    """Any supported input form -> mono float32 waveform at ``sampling_rate``, checked non-empty and finite.
 
     Forms: a file path, raw file bytes, a 1-D array at ``sampling_rate``, a 2-D array
     (channels, samples) at ``sampling_rate``, a dict with ``raw`` or ``array`` and ``sampling_rate``,
@@ -58,9 +58,11 @@ def load_audio(inputs, sampling_rate: int, name: str = "input") -> np.ndarray:
     if isinstance(inputs, (str, bytes)):
         label = name if name != "input" or not isinstance(inputs, str) else inputs
         try:
-            return _decoder(inputs, sampling_rate).get_all_samples().data[0].numpy()
+            waveform = _decoder(inputs, sampling_rate).get_all_samples().data[0].numpy()
         except Exception as error:
             raise ValueError(f"{label}: not a readable audio file ({' '.join(str(error).split())[-160:]}).") from None
+        _check_samples(waveform, label)
+        return waveform
     if hasattr(inputs, "get_all_samples"):  # a torchcodec AudioDecoder
         samples = inputs.get_all_samples()
         inputs = {"array": samples.data.numpy(), "sampling_rate": samples.sample_rate}
@@ -119,7 +121,6 @@ class _ValidatingPreprocess:
         else:
             name = inputs if isinstance(inputs, str) else "input"
         waveform = load_audio(inputs, self.feature_extractor.sampling_rate, name)
-        _check_samples(waveform, name)
         minimum = self.model.base_model.min_input_samples
         if waveform.size < minimum:
             raise ValueError(
