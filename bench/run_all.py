@@ -14,6 +14,7 @@ import argparse
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -54,31 +55,33 @@ class Bench:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
 
-    def time(self, fn, warmup: int = 1) -> list[float]:
-        for _ in range(warmup):
-            fn()
+    def time(self, fn) -> float:
         self.sync()
-        times = []
-        for _ in range(self.repeats):
-            start = time.perf_counter()
+        start = time.perf_counter()
+        fn()
+        self.sync()
+        return time.perf_counter() - start
+
+    def rounds(self, candidates: dict) -> dict[str, list[float]]:
+        """Time every candidate once per round, interleaved, after one warm-up round; seconds per candidate."""
+        for fn in candidates.values():
             fn()
-            self.sync()
-            times.append(time.perf_counter() - start)
+        times = {name: [] for name in candidates}
+        for _ in range(self.repeats):
+            for name, fn in candidates.items():
+                times[name].append(self.time(fn))
         return times
 
-    def compare(self, name: str, numerator, denominator, target: str = ""):
-        """Time two callables interleaved (a, b, a, b, ...) and record min and median of a / b."""
-        numerator(), denominator()  # warm-up both
-        self.sync()
-        a, b = [], []
-        for _ in range(self.repeats):
-            a += self.time(numerator, warmup=0)[:1]
-            b += self.time(denominator, warmup=0)[:1]
+    def ratio(self, name: str, times: dict, numerator: str, denominator: str, target: str = ""):
+        """Record min and median of ``numerator / denominator`` from interleaved rounds."""
+        a, b = times[numerator], times[denominator]
         ratio_min, ratio_median = min(a) / min(b), statistics.median(a) / statistics.median(b)
         detail = f"{min(a) * 1e3:.1f} ms vs {min(b) * 1e3:.1f} ms"
+        self.record(name, detail, ratio_min, ratio_median, target)
+
+    def record(self, name: str, detail: str, ratio_min: float, ratio_median: float, target: str = ""):
         self.rows.append((name, detail, ratio_min, ratio_median, target))
-        print(f"{name:<72} min {ratio_min:6.3f}  median {ratio_median:6.3f}  ({detail}) {target}", flush=True)
-        return ratio_min
+        print(f"{name:<80} min {ratio_min:6.3f}  median {ratio_median:6.3f}  ({detail}) {target}", flush=True)
 
 
 def uneven_batch(batch: int, seconds: float, device, seed: int = 0):
@@ -90,103 +93,134 @@ def uneven_batch(batch: int, seconds: float, device, seed: int = 0):
     return (values * mask).to(device), mask.to(device)
 
 
-def build(shape: str, device, pooling_type: str = "style"):
-    encoder_config = WavLMConfig(**SHAPES[shape], **NO_DROPOUT)
-    config = EmoSphereConfig(encoder_config=encoder_config, pooling_type=pooling_type)
-    full = EmoSphereForSpeechEmotionRecognition(config).to(device)
+def build_full(shape: str, device) -> EmoSphereForSpeechEmotionRecognition:
+    config = EmoSphereConfig(encoder_config=WavLMConfig(**SHAPES[shape], **NO_DROPOUT), pooling_type="style")
+    return EmoSphereForSpeechEmotionRecognition(config).to(device)
+
+
+def build_baseline(shape: str, device, encoder: torch.nn.Module | None = None) -> WavLMForSequenceClassification:
+    """transformers' own sequence classifier on the same encoder (its weights copied when given)."""
     baseline = WavLMForSequenceClassification(WavLMConfig(**SHAPES[shape], **NO_DROPOUT, num_labels=8)).to(device)
-    baseline.wavlm.load_state_dict(full.emosphere.encoder.state_dict())
+    if encoder is not None:
+        baseline.wavlm.load_state_dict(encoder.state_dict())
     baseline.freeze_feature_encoder()
-    return full, baseline
+    return baseline
 
 
 def inference(bench: Bench, shape: str, batch: int, seconds: float):
-    full, baseline = build(shape, bench.device)
-    full.eval(), baseline.eval()
+    full = build_full(shape, bench.device).eval()
+    baseline = build_baseline(shape, bench.device, full.emosphere.encoder).eval()
     values, mask = uneven_batch(batch, seconds, bench.device)
-    encoder = full.emosphere.encoder
+    encoder, pooling = full.emosphere.encoder, full.emosphere.pooling
     with torch.inference_mode(), bench.autocast():
         hidden = encoder(values, attention_mask=mask).last_hidden_state
         frame_mask = full.emosphere.frame_mask(mask.sum(-1), hidden.shape[1])
-        pooled = full.emosphere.pooling(hidden, frame_mask)
+        pooled = pooling(hidden, frame_mask)
 
-        def run_full():
-            return full(values, attention_mask=mask)
-
-        def run_encoder():
-            return encoder(values, attention_mask=mask)
-
-        def run_parts():
+        def parts():  # the same work with the wiring taken out: each part on precomputed inputs
             encoder(values, attention_mask=mask)
-            full.emosphere.pooling(hidden, frame_mask)
+            pooling(hidden, frame_mask)
             full.vad_head(pooled), full.region_head(pooled)
 
-        tag = f"inference {shape}, batch {batch} x {seconds:g} s uneven"
-        bench.compare(f"{tag}: full model / bare encoder", run_full, run_encoder,
-                      "<= 1.07" if shape == "WavLM-large" else "(pooling is real compute)")  # fmt: skip
-        bench.compare(f"{tag}: full model / WavLMForSequenceClassification", run_full, lambda: baseline(values, attention_mask=mask))
-        bench.compare(f"{tag}: full model / sum of parts (composition overhead)", run_full, run_parts, "<= 1.03")
+        times = bench.rounds({
+            "full": lambda: full(values, attention_mask=mask),
+            "encoder": lambda: encoder(values, attention_mask=mask),
+            "baseline": lambda: baseline(values, attention_mask=mask),
+            "parts": parts,
+        })  # fmt: skip
+    tag = f"inference {shape}, batch {batch} x {seconds:g} s uneven"
+    bench.ratio(f"{tag}: full model / bare encoder", times, "full", "encoder",
+                "<= 1.07" if shape == "WavLM-large" else "(pooling is real compute)")  # fmt: skip
+    bench.ratio(f"{tag}: full model / WavLMForSequenceClassification", times, "full", "baseline")
+    bench.ratio(f"{tag}: full model / sum of parts (composition overhead)", times, "full", "parts", "<= 1.03")
 
 
-def peak_memory(bench: Bench, fn) -> float:
-    """Peak memory of one call in MiB: CUDA allocator peak, or growth of the process's max RSS on CPU."""
-    if bench.device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        fn()
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
-    # CPU: growth of this process's max RSS; a fresh process per model would be cleaner.
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    fn()
-    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, 0) / 1024
+def training_steps(bench: Bench, model: torch.nn.Module, values, mask) -> dict:
+    """One optimizer step of ``model`` on the batch, and (for EmoSphere) the same step split at module boundaries."""
+    batch = values.shape[0]
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    if isinstance(model, WavLMForSequenceClassification):
+        targets = dict(labels=torch.randint(0, 8, (batch,), device=bench.device))
+    else:
+        targets = dict(labels=torch.rand(batch, 3, device=bench.device) * 6 + 1)
+
+    def finish(loss):
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    def step():
+        with bench.autocast():
+            loss = model(values, attention_mask=mask, **targets).loss
+        finish(loss)
+
+    steps = {"step": step}
+    if isinstance(model, EmoSphereForSpeechEmotionRecognition):
+
+        def parts():  # the graph cut between encoder, pooling and heads: each part's forward and backward alone
+            core = model.emosphere
+            with bench.autocast():
+                hidden = core.encoder(values, attention_mask=mask).last_hidden_state
+                frame_mask = core.frame_mask(mask.sum(-1), hidden.shape[1])
+                hidden_leaf = hidden.detach().requires_grad_()
+                pooled = core.pooling(hidden_leaf, frame_mask)
+                pooled_leaf = pooled.detach().requires_grad_()
+                vad, logits = model.vad_head(pooled_leaf), model.region_head(pooled_leaf)
+                loss = vad.float().square().mean() + logits.float().logsumexp(-1).mean()
+            loss.backward()
+            pooled.backward(pooled_leaf.grad)
+            finish(hidden.mul(hidden_leaf.grad).sum())
+
+        steps["parts"] = parts
+    return steps
 
 
 def training_step(bench: Bench, shape: str, batch: int, seconds: float):
-    full, baseline = build(shape, bench.device)
-    full.train(), baseline.train()
     values, mask = uneven_batch(batch, seconds, bench.device)
-    labels = torch.rand(batch, 3, device=bench.device) * 6 + 1
-    classes = torch.randint(0, 8, (batch,), device=bench.device)
-    optimizers = {id(m): torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-5) for m in (full, baseline)}
-
-    def step(model, **targets):
-        with bench.autocast():
-            loss = model(values, attention_mask=mask, **targets).loss
-        loss.backward()
-        optimizers[id(model)].step()
-        optimizers[id(model)].zero_grad(set_to_none=True)
-
-    def run_full():
-        step(full, labels=labels)
-
-    def run_baseline():
-        step(baseline, labels=classes)
-
-    def run_parts():
-        # The same work split at the module boundaries, with the graph cut between parts.
-        with bench.autocast():
-            hidden = full.emosphere.encoder(values, attention_mask=mask).last_hidden_state
-            frame_mask = full.emosphere.frame_mask(mask.sum(-1), hidden.shape[1])
-            hidden_leaf = hidden.detach().requires_grad_()
-            pooled = full.emosphere.pooling(hidden_leaf, frame_mask)
-            pooled_leaf = pooled.detach().requires_grad_()
-            vad, logits = full.vad_head(pooled_leaf), full.region_head(pooled_leaf)
-            loss = vad.float().square().mean() + logits.float().logsumexp(-1).mean()
-        loss.backward()
-        pooled.backward(pooled_leaf.grad)
-        hidden.backward(hidden_leaf.grad)
-        optimizers[id(full)].step()
-        optimizers[id(full)].zero_grad(set_to_none=True)
-
+    full = build_full(shape, bench.device).train()
+    baseline = build_baseline(shape, bench.device, full.emosphere.encoder).train()
+    full_steps, baseline_steps = training_steps(bench, full, values, mask), training_steps(bench, baseline, values, mask)
+    times = bench.rounds({"full": full_steps["step"], "baseline": baseline_steps["step"], "parts": full_steps["parts"]})
     tag = f"training step {shape}, batch {batch} x {seconds:g} s"
-    bench.compare(f"{tag}: full model / WavLMForSequenceClassification", run_full, run_baseline,
-                  "<= 1.10" if shape == "WavLM-large" else "")  # fmt: skip
-    bench.compare(f"{tag}: full model / sum of parts (composition overhead)", run_full, run_parts, "<= 1.03")
-    full_peak, baseline_peak = peak_memory(bench, run_full), peak_memory(bench, run_baseline)
-    ratio = full_peak / max(baseline_peak, 1e-9)
-    detail = f"{full_peak:.0f} MiB vs {baseline_peak:.0f} MiB"
-    bench.rows.append((f"{tag}: peak memory full / WavLMForSequenceClassification", detail, ratio, ratio, "<= 1.10"))
-    print(f"{tag}: peak memory ratio {ratio:.3f} ({detail})", flush=True)
+    bench.ratio(f"{tag}: full model / WavLMForSequenceClassification", times, "full", "baseline",
+                "<= 1.10" if shape == "WavLM-large" else "")  # fmt: skip
+    bench.ratio(f"{tag}: full model / sum of parts (composition overhead)", times, "full", "parts", "<= 1.03")
+    if bench.device.type == "cuda":
+        full_peak, baseline_peak = cuda_peak_memory(full_steps["step"]), cuda_peak_memory(baseline_steps["step"])
+        what = "CUDA allocator peak"
+    else:  # peak RSS is per process: measure each model alone in a fresh one
+        del full, baseline, full_steps, baseline_steps
+        full_peak, baseline_peak = (cpu_peak_memory(which, shape, batch, seconds) for which in ("full", "baseline"))
+        what = "peak RSS of a fresh process"
+    ratio = full_peak / baseline_peak
+    bench.record(f"{tag}: peak memory full / WavLMForSequenceClassification", f"{full_peak:.0f} MiB vs {baseline_peak:.0f} MiB ({what})",
+                 ratio, ratio, "<= 1.10")  # fmt: skip
+
+
+def cuda_peak_memory(step) -> float:
+    """Peak CUDA memory of one training step in MiB, parameters and optimizer state included."""
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    step()
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated() / 2**20
+
+
+def cpu_peak_memory(which: str, shape: str, batch: int, seconds: float) -> float:
+    """Peak RSS in MiB of a fresh process that builds one model and runs two training steps."""
+    command = [sys.executable, __file__, "--memory-probe", which, shape, str(batch), str(seconds)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return float(output.strip().splitlines()[-1])
+
+
+def memory_probe(which: str, shape: str, batch: int, seconds: float):
+    """Child process of `cpu_peak_memory`: prints its peak RSS in MiB."""
+    bench = Bench("cpu", torch.float32, 1)
+    values, mask = uneven_batch(batch, seconds, bench.device)
+    model = (build_full if which == "full" else build_baseline)(shape, bench.device).train()
+    step = training_steps(bench, model, values, mask)["step"]
+    step(), step()
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def pooling(bench: Bench, batch: int, seconds: float):
@@ -206,19 +240,18 @@ def pooling(bench: Bench, batch: int, seconds: float):
 
     with torch.inference_mode(), bench.autocast():
         torch.testing.assert_close(batched(), per_item(), atol=1e-3, rtol=1e-3)
-        bench.compare(f"style pooling, batch {batch} x {frames} frames: batched with masks / per-item loop", batched, per_item,
-                      "<= 1.0 (CPU); GPU: >= 3x faster")  # fmt: skip
-        bench.compare(f"style pooling / attentive statistics pooling, batch {batch}", batched, lambda: attentive(hidden, mask))
+        times = bench.rounds({"batched": batched, "per_item": per_item, "attentive": lambda: attentive(hidden, mask)})
+    bench.ratio(f"style pooling, batch {batch} x {frames} frames: batched with masks / per-item loop", times, "batched", "per_item",
+                "<= 1.0 (CPU); GPU: <= 0.33")  # fmt: skip
+    bench.ratio(f"style pooling / attentive statistics pooling, batch {batch}", times, "batched", "attentive")
 
 
 def data_path(bench: Bench, clips: int, workers: int):
     """Decode + resample + feature extraction throughput vs the WavLM-base-shaped model's training throughput."""
-    import subprocess
-
+    from datasets import Audio, Dataset
     from torch.utils.data import DataLoader
 
     from modeling_emosphere.training.data import CropTransform, EmoSphereCollator
-    from datasets import Audio, Dataset
 
     folder = Path(tempfile.mkdtemp())
     source = folder / "source.wav"
@@ -226,39 +259,29 @@ def data_path(bench: Bench, clips: int, workers: int):
     paths = []
     for i in range(clips):  # 44.1 kHz stereo FLAC: decoding, downmixing and resampling all do work
         path = folder / f"clip{i}.flac"
-        subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(source), "-ar", "44100", "-ac", "2", "-af", f"volume={0.5 + i / clips}", str(path)], check=True)
+        volume = f"volume={0.5 + i / clips}"
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(source), "-ar", "44100", "-ac", "2", "-af", volume, str(path)], check=True)
         paths.append(str(path))
-    dataset = Dataset.from_dict({"audio": paths, "arousal": [4.0] * clips, "valence": [4.0] * clips, "dominance": [4.0] * clips})
+    labels = [4.0] * clips
+    dataset = Dataset.from_dict({"audio": paths, "arousal": labels, "valence": labels, "dominance": labels})
     dataset = dataset.cast_column("audio", Audio(sampling_rate=RATE, num_channels=1)).with_transform(CropTransform(4.0, random=True))
     collator = EmoSphereCollator(EmoSphereFeatureExtractor())
     batch = 8
-    loader = DataLoader(dataset, batch_size=batch, collate_fn=collator, num_workers=workers)
+    loader = DataLoader(dataset, batch_size=batch, collate_fn=collator, num_workers=workers, persistent_workers=workers > 0)
+    first = next(iter(DataLoader(dataset, batch_size=batch, collate_fn=collator)))
+    values, mask = first["input_values"].to(bench.device), first["attention_mask"].to(bench.device)
+    train_step = training_steps(bench, build_full("WavLM-base", bench.device).train(), values, mask)["step"]
 
     def load_all():
         for _ in loader:
             pass
 
-    load_times = bench.time(load_all)
-    data_rate = clips / min(load_times)
-
-    full, _ = build("WavLM-base", bench.device)
-    full.train()
-    optimizer = torch.optim.AdamW([p for p in full.parameters() if p.requires_grad], lr=1e-5)
-    first = next(iter(DataLoader(dataset, batch_size=batch, collate_fn=collator)))
-    values, mask, labels = first["input_values"].to(bench.device), first["attention_mask"].to(bench.device), first["labels"].to(bench.device) + 1
-
-    def train_step():
-        with bench.autocast():
-            loss = full(values, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    train_rate = batch / min(bench.time(train_step))
-    ratio = data_rate / train_rate
+    times = bench.rounds({"load": load_all, "train": train_step})
+    data_rate, train_rate = clips / min(times["load"]), batch / min(times["train"])
+    data_median, train_median = clips / statistics.median(times["load"]), batch / statistics.median(times["train"])
     detail = f"{data_rate:.1f} clips/s (num_workers={workers}) vs {train_rate:.1f} clips/s"
-    bench.rows.append((f"data path (decode 44.1 kHz stereo FLAC + resample + features) / WavLM-base training", detail, ratio, ratio, ">= 2"))
-    print(f"data path / training throughput: {ratio:.2f} ({detail})", flush=True)
+    name = "data path (decode 44.1 kHz stereo FLAC + resample + features) / WavLM-base training throughput"
+    bench.record(name, detail, data_rate / train_rate, data_median / train_median, ">= 2")
 
 
 def write_report(bench: Bench, path: Path, command: str):
@@ -289,7 +312,11 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
     parser.add_argument("--only", nargs="*", default=["inference", "training", "pooling", "data"])
+    parser.add_argument("--memory-probe", nargs=4, help=argparse.SUPPRESS)  # which shape batch seconds
     args = parser.parse_args(argv)
+    if args.memory_probe:
+        which, shape, batch, seconds = args.memory_probe
+        return memory_probe(which, shape, int(batch), float(seconds))
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
     bench = Bench(args.device, dtype, args.repeats)
     torch.manual_seed(0)
