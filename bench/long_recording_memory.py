@@ -18,17 +18,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = r"""
-import json, resource, sys
+import json, sys
+from pathlib import Path
 import numpy as np
 import modeling_emosphere
 from transformers import pipeline
 folder, seconds = sys.argv[1], float(sys.argv[2])
+def peak_rss_mib():  # VmHWM: unlike ru_maxrss it does not carry the parent's peak across exec
+    status = Path("/proc/self/status").read_text().splitlines()
+    return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 recognise = pipeline("speech-emotion-recognition", model=folder)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_rss_mib()
 audio = (np.random.default_rng(0).standard_normal(int(seconds * 16000)) * 0.05).astype(np.float32)
 result = recognise(audio, chunk_length_s=10.0)
-print(json.dumps({"segments": len(result["segments"]), "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "rss_before_mib": before / 1024}))
+print(json.dumps({"segments": len(result["segments"]), "rss_mib": peak_rss_mib(), "rss_before_mib": before}))
 """
 
 
