@@ -308,6 +308,12 @@ def data_path(bench: Bench, clips: int, workers: int):
     bench.record(name, detail, data_rate / train_rate, data_median / train_median, ">= 2")
 
 
+def cpu_name() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")] if cpuinfo.exists() else []
+    return f"{names[0]} ({len(names)} logical cores)" if names else platform.processor() or "CPU"
+
+
 def write_report(bench: Bench, path: Path, command: str):
     lines = [
         "# Benchmarks",
@@ -315,7 +321,7 @@ def write_report(bench: Bench, path: Path, command: str):
         f"Command: `{command}`",
         "",
         f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, "
-        + (torch.cuda.get_device_name() if bench.device.type == "cuda" else platform.processor() or "CPU")
+        + (torch.cuda.get_device_name() if bench.device.type == "cuda" else cpu_name())
         + f"; dtype {str(bench.dtype).removeprefix('torch.')}; repeats {bench.repeats}.",
         f"Versions: python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}.",
         "",
