@@ -176,11 +176,11 @@ def training_steps(bench: Bench, model: torch.nn.Module, values, mask) -> dict:
 
         def pooling():  # the style pooling layer's own forward and backward: the floor of the added cost
             with bench.autocast():
-                hidden = torch.randn(batch, frames, model.config.encoder_config.hidden_size, device=bench.device)
-                model.emosphere.pooling(hidden.requires_grad_(), frame_mask).float().sum().backward()
+                model.emosphere.pooling(hidden, frame_mask).float().sum().backward()
 
         frames = int(model.emosphere.encoder._get_feat_extract_output_lengths(torch.tensor(values.shape[1])))
         frame_mask = model.emosphere.frame_mask(mask.sum(-1), frames)
+        hidden = torch.randn(batch, frames, model.config.encoder_config.hidden_size, device=bench.device, requires_grad=True)
         steps["parts"], steps["pooling"] = parts, pooling
     return steps
 
