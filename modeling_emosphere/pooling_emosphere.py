@@ -75,10 +75,12 @@ class StylePooling(nn.Module):
     1. spectral: Linear(H -> h) -> Mish -> Dropout -> Linear(h -> h) -> Mish -> Dropout
     2. temporal: 2 x gated conv blocks (Conv1d h -> 2h, k, GLU, Dropout, residual)
     3. multi-head self-attention over valid frames (key-padding mask), residual
-    4. Linear(h -> out), mean over valid frames
+    4. mean over valid frames, Linear(h -> out) (the same as projecting every frame, then averaging)
 
-    Padded frames are zeroed before every convolution, so a valid frame sees exactly what it
-    would see without padding (the convolution's own zero padding).
+    Steps 1 and 2 run on the valid frames only, packed into one sequence with ``k // 2`` zero frames
+    between utterances: each frame sees exactly what it would see alone (the convolution's own zero
+    padding), and no compute is spent on padding. Packing reads the number of valid frames (one host
+    sync). The frame mask must be a prefix of every row (right padding), as the encoder's is.
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class StylePooling(nn.Module):
     ):
         super().__init__()
         self.output_size = output_size
+        self.gap = kernel_size // 2
         self.spectral = nn.Sequential(
             nn.Linear(input_size, hidden_size),
             nn.Mish(),
@@ -106,15 +109,26 @@ class StylePooling(nn.Module):
         self.attention_dropout = nn.Dropout(dropout)
         self.output_projection = nn.Linear(hidden_size, output_size)
 
+    def spectral_temporal(self, hidden_states: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+        """Steps 1-2 on the packed valid frames: ``(B, T, H)`` -> ``(B, T, h)``, zero on padding."""
+        batch, frames, _ = hidden_states.shape
+        valid = self.spectral(hidden_states[frame_mask])  # (N, h), row by row
+        lengths = frame_mask.sum(dim=1)
+        starts = torch.cumsum(lengths + self.gap, dim=0) - lengths - self.gap
+        positions = (starts[:, None] + torch.arange(frames, device=frame_mask.device))[frame_mask]  # (N,)
+        packed_length = valid.shape[0] + self.gap * (batch - 1)
+        keep = valid.new_zeros(packed_length).index_fill_(0, positions, 1.0)  # 0 on the gaps
+        packed = valid.new_zeros(packed_length, valid.shape[1]).index_copy(0, positions, valid).t()[None]  # (1, h, L)
+        for block in self.temporal:
+            packed = block(packed * keep)
+        valid = packed[0].t()[positions]  # (N, h)
+        return valid.new_zeros(batch, frames, valid.shape[1]).masked_scatter(frame_mask[..., None], valid)
+
     def forward(self, hidden_states: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
         """``(B, T, H)``, ``(B, T)`` bool -> ``(B, output_size)``."""
-        channel_mask = frame_mask.unsqueeze(1).to(hidden_states.dtype)  # (B, 1, T)
-        hidden_states = self.spectral(hidden_states).transpose(1, 2)  # (B, h, T)
-        for block in self.temporal:
-            hidden_states = block(hidden_states * channel_mask)
-        hidden_states = (hidden_states * channel_mask).transpose(1, 2)  # (B, T, h)
+        hidden_states = self.spectral_temporal(hidden_states, frame_mask)
         hidden_states = hidden_states + self.attention_dropout(self.attention(hidden_states, frame_mask))
-        return masked_mean(self.output_projection(hidden_states), frame_mask)
+        return self.output_projection(masked_mean(hidden_states, frame_mask))
 
 
 class AttentiveStatisticsPooling(nn.Module):
