@@ -8,10 +8,11 @@ import json
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 from datasets import Audio
 
-from modeling_emosphere.training.data import DataArguments, DataQualityError, prepare_data
+from modeling_emosphere.training.data import CropTransform, DataArguments, DataQualityError, prepare_data
 from modeling_emosphere.training.msp_podcast import load_msp_podcast
 from modeling_emosphere.training.demo_corpus import DemoCorpusConfig, generate_demo_corpus
 
@@ -163,3 +164,27 @@ def test_wrong_label_scale_fails_at_start_naming_the_column(corpus, tmp_path):
 def test_decoded_splits_resample_to_16k(corpus, tmp_path):
     data = prepare(tmp_path, dataset_name="audiofolder", data_dir=str(corpus))
     assert data.splits["test"].features["audio"] == Audio(sampling_rate=16000, num_channels=1)
+
+
+def is_window_of(window: np.ndarray, samples: np.ndarray) -> bool:
+    starts = np.flatnonzero(samples[: samples.size - window.size + 1] == window[0])
+    return any(np.array_equal(samples[s : s + window.size], window) for s in starts)
+
+
+def test_cached_waveforms_crop_like_decoding(corpus, tmp_path):
+    """--cache_waveforms keeps the scan's decoded samples: the audio column stays a path (no decoder per
+    item), evaluation crops equal the decoded ones, training crops are random windows of the clip."""
+    decoded = prepare(tmp_path / "decoded", dataset_name="audiofolder", data_dir=str(corpus)).splits["train"]
+    cached = prepare(tmp_path / "cached", dataset_name="audiofolder", data_dir=str(corpus), cache_waveforms=True)
+    cached = cached.splits["train"]
+    assert cached.features["audio"].decode is False
+    seconds = 1.0  # shorter than every clip
+    first = decoded.with_transform(CropTransform(seconds, random=False))[:4]
+    first_cached = cached.with_transform(CropTransform(seconds, random=False))[:4]
+    assert first["labels"] == first_cached["labels"]
+    for from_decoder, from_cache in zip(first["input_values"], first_cached["input_values"]):
+        np.testing.assert_allclose(from_cache, from_decoder, atol=1e-6)
+    full = np.frombuffer(cached[0]["waveform"], dtype=np.float32)
+    windows = [cached.with_transform(CropTransform(seconds, random=True))[0]["input_values"] for _ in range(4)]
+    assert all(w.shape == (16000,) and is_window_of(w, full) for w in windows)
+    assert len({w.tobytes() for w in windows}) > 1  # the window moves

@@ -66,6 +66,13 @@ class DataArguments:
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N training rows."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Use only the first N rows of eval/test splits."})
     preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for the decoding scan."})
+    cache_waveforms: bool = field(
+        default=False,
+        metadata={
+            "help": "Keep every decoded waveform in the dataset's Arrow cache (float32, 230 MB per hour of audio) "
+            "instead of decoding each clip again every epoch: for corpora that fit on disk."
+        },
+    )
 
     def __post_init__(self):
         sources = [s for s in (self.dataset_name, self.msp_podcast_dir, self.manifest_csv) if s]
@@ -183,9 +190,12 @@ def _decode(audio: dict) -> np.ndarray:
     return decoder.get_all_samples().data[0].numpy()
 
 
-def scan_example(example: dict, scale: tuple[float, float]) -> dict:
-    """Problem (empty string when usable), length in samples and waveform sums of one row."""
+def scan_example(example: dict, scale: tuple[float, float], keep_waveform: bool = False) -> dict:
+    """Problem (empty string when usable), length in samples and waveform sums of one row; with
+    ``keep_waveform``, also its decoded samples as float32 bytes (empty when unusable)."""
     result = {"problem": "", "length": 0, "wave_sum": 0.0, "wave_sum_squares": 0.0}
+    if keep_waveform:
+        result["waveform"] = b""
     low, high = scale
     for name in ATTRIBUTES:
         value = example[name]
@@ -201,7 +211,8 @@ def scan_example(example: dict, scale: tuple[float, float]) -> dict:
         result["problem"] = "missing file"
         return result
     try:
-        samples = _decode(audio).astype(np.float64)
+        decoded = _decode(audio)
+        samples = decoded.astype(np.float64)
     except Exception as error:  # torchcodec raises RuntimeError for anything it cannot open or decode
         message = " ".join(str(error).split())
         result["problem"] = "empty clip" if "frames were decoded" in message else f"undecodable audio ({message[-160:]})"
@@ -212,6 +223,8 @@ def scan_example(example: dict, scale: tuple[float, float]) -> dict:
         result["problem"] = "non-finite samples"
     else:
         result.update(length=samples.size, wave_sum=samples.sum(), wave_sum_squares=np.square(samples).sum())
+        if keep_waveform:
+            result["waveform"] = decoded.astype(np.float32).tobytes()
     return result
 
 
@@ -256,7 +269,7 @@ def prepare_data(
     for split, part in dataset.items():
         scanned = part.map(
             scan_example,
-            fn_kwargs={"scale": scale},
+            fn_kwargs={"scale": scale, "keep_waveform": args.cache_waveforms},
             num_proc=args.preprocessing_num_workers,
             desc=f"Decoding and checking {split}",
         )
@@ -298,13 +311,22 @@ def prepare_data(
         part = part.remove_columns(["problem", "wave_sum", "wave_sum_squares"])
         lengths = [min(n, max_samples) for n in part["length"]]
         part = part.remove_columns("length").add_column("length", lengths)
-        splits[split] = part.cast_column("audio", Audio(sampling_rate=SAMPLING_RATE, num_channels=1))
+        # With cached waveforms the audio column is only a path: no decoder is opened per item.
+        decode = not args.cache_waveforms
+        splits[split] = part.cast_column("audio", Audio(sampling_rate=SAMPLING_RATE, num_channels=1, decode=decode))
     return PreparedData(splits, mean, std, weights, report)
 
 
 # ----------------------------------------------------------------------------------------------
 # Cropping and batching
 # ----------------------------------------------------------------------------------------------
+
+
+def crop_waveform(samples: np.ndarray, max_seconds: float, random: bool) -> np.ndarray:
+    """At most ``max_seconds`` of a decoded clip: a random window (training) or the start (evaluation)."""
+    size = int(max_seconds * SAMPLING_RATE)
+    start = int(torch.randint(samples.size - size + 1, ())) if random and samples.size > size else 0
+    return samples[start : start + size]
 
 
 def crop(decoder, max_seconds: float, random: bool) -> np.ndarray:
@@ -326,12 +348,17 @@ class CropTransform:
     random: bool
 
     def __call__(self, batch: dict) -> dict:
-        if "audio" not in batch:  # e.g. the sampler reading the length column
+        if "waveform" in batch:  # decoded once by the scan (--cache_waveforms)
+            waveforms = (np.frombuffer(data, dtype=np.float32) for data in batch["waveform"])
+            clips = [crop_waveform(samples, self.max_seconds, self.random) for samples in waveforms]
+        elif "audio" in batch:
+            clips = [crop(decoder, self.max_seconds, self.random) for decoder in batch["audio"]]
+        else:  # e.g. the sampler reading the length column
             return batch
-        other = {key: value for key, value in batch.items() if key != "audio"}
+        other = {key: value for key, value in batch.items() if key not in ("audio", "waveform")}
         return {
             **other,
-            "input_values": [crop(decoder, self.max_seconds, self.random) for decoder in batch["audio"]],
+            "input_values": clips,
             "labels": [list(values) for values in zip(*(batch[name] for name in ATTRIBUTES))],
         }
 
