@@ -63,13 +63,19 @@ class Bench:
         return time.perf_counter() - start
 
     def rounds(self, candidates: dict) -> dict[str, list[float]]:
-        """Time every candidate once per round, interleaved, after one warm-up round; seconds per candidate."""
+        """Time every candidate once per round, interleaved, after one warm-up round; seconds per candidate.
+
+        Each round starts one candidate later, so that no candidate always runs in the same position
+        (right after the same other one): on a shared CPU the position alone moves a time by 10%.
+        """
         for fn in candidates.values():
             fn()
         times = {name: [] for name in candidates}
-        for _ in range(self.repeats):
-            for name, fn in candidates.items():
-                times[name].append(self.time(fn))
+        names = list(candidates)
+        for round_index in range(self.repeats):
+            shift = round_index % len(names)
+            for name in names[shift:] + names[:shift]:
+                times[name].append(self.time(candidates[name]))
         return times
 
     def ratio(self, name: str, times: dict, numerator: str, denominator: str, target: str = ""):
