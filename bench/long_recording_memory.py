@@ -17,22 +17,23 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROBE = r"""
-import json, sys
-from pathlib import Path
-import numpy as np
-import modeling_emosphere
-from transformers import pipeline
-folder, seconds = sys.argv[1], float(sys.argv[2])
-def peak_rss_mib():  # VmHWM: unlike ru_maxrss it does not carry the parent's peak across exec
-    status = Path("/proc/self/status").read_text().splitlines()
-    return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
-recognise = pipeline("speech-emotion-recognition", model=folder)
-before = peak_rss_mib()
-audio = (np.random.default_rng(0).standard_normal(int(seconds * 16000)) * 0.05).astype(np.float32)
-result = recognise(audio, chunk_length_s=10.0)
-print(json.dumps({"segments": len(result["segments"]), "rss_mib": peak_rss_mib(), "rss_before_mib": before}))
-"""
+
+
+def probe(folder: str, seconds: float):
+    """Child process of `peak`: runs the pipeline on one recording and prints its peak RSS as JSON."""
+    import numpy as np
+    from transformers import pipeline
+
+    from peak_memory import peak_rss_mib
+
+    sys.path.insert(0, str(ROOT))
+    import modeling_emosphere  # noqa: F401  (registers the pipeline task)
+
+    recognise = pipeline("speech-emotion-recognition", model=folder)
+    before = peak_rss_mib()
+    audio = (np.random.default_rng(0).standard_normal(int(seconds * 16000)) * 0.05).astype(np.float32)
+    result = recognise(audio, chunk_length_s=10.0)
+    print(json.dumps({"segments": len(result["segments"]), "rss_mib": peak_rss_mib(), "rss_before_mib": before}))
 
 
 def build_model(folder: Path, encoder: str):
@@ -54,14 +55,18 @@ def build_model(folder: Path, encoder: str):
 
 
 def peak(folder: Path, seconds: float) -> dict:
-    result = subprocess.run([sys.executable, "-c", PROBE, str(folder), str(seconds)], capture_output=True, text=True, check=True)
+    command = [sys.executable, __file__, "--probe", str(folder), str(seconds)]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--encoder", default="base", choices=["base", "tiny"])
+    parser.add_argument("--probe", nargs=2, help=argparse.SUPPRESS)  # folder seconds
     args = parser.parse_args(argv)
+    if args.probe:
+        return probe(args.probe[0], float(args.probe[1]))
     folder = Path(tempfile.mkdtemp())
     build_model(folder, args.encoder)
     short, long = peak(folder, 30.0), peak(folder, 600.0)

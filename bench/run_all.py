@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modeling_emosphere import EmoSphereConfig, EmoSphereFeatureExtractor, EmoSphereForSpeechEmotionRecognition  # noqa: E402
 from modeling_emosphere.pooling_emosphere import AttentiveStatisticsPooling, StylePooling  # noqa: E402
+from peak_memory import peak_rss_mib  # noqa: E402  (bench/ is the script's folder)
 
 RATE = 16000
 SHAPES = {
@@ -242,15 +242,6 @@ def memory_probe(which: str, shape: str, batch: int, seconds: float):
     step = training_steps(bench, model, values, mask)["step"]
     step(), step()
     print(peak_rss_mib())
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident memory. Linux's ``ru_maxrss`` survives ``exec`` (a child started from a large
-    parent reports the parent's peak), so read the high-water mark of this address space, ``VmHWM``, instead."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def pooling(bench: Bench, batch: int, seconds: float):
