@@ -32,10 +32,14 @@ def losses_and_weights(trainer):
     return [entry["loss"] for entry in history], [(entry["epoch"], entry["aux_loss_weight"]) for entry in history]
 
 
-def test_loss_falls_and_aux_weight_follows_schedule_per_epoch(corpus, tmp_path):
+def test_loss_falls_its_terms_are_logged_and_aux_weight_follows_schedule_per_epoch(corpus, tmp_path):
     trainer = train.main(tiny_training_args(corpus, tmp_path / "run", num_train_epochs=6, save_strategy="no"))
     losses, weights = losses_and_weights(trainer)
     assert len(losses) == 24
+    for entry in (entry for entry in trainer.state.log_history if "loss" in entry):
+        # one step per log: the logged loss is the CCC term plus the weighted region term of that step
+        weighted = entry["ccc_loss"] + entry["aux_loss_weight"] * entry["region_loss"]
+        assert entry["loss"] == pytest.approx(weighted, rel=1e-4), entry
     assert np.mean(losses[-4:]) < np.mean(losses[:4])
     schedule = AuxLossSchedule(decay_epochs=2)
     for epoch, weight in weights:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 from transformers import Trainer
+from transformers.trainer_pt_utils import nested_gather
 
 from ..spherical import assign_regions, from_unit_scale, to_unit_scale
 
@@ -20,13 +21,36 @@ class EmoSphereTrainer(Trainer):
 
     The CCC loss is a batch statistic, not a per-item mean: gradient accumulation divides it by the
     number of accumulation steps (``loss_is_scaled_for_ga = False``) instead of by item counts.
+    Each training log also carries the unweighted terms, ``ccc_loss`` and ``region_loss``.
     """
 
     loss_is_scaled_for_ga = False
+    loss_component_names = ("ccc_loss", "region_loss")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._loss_component_sums: torch.Tensor | None = None
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         outputs = model(**inputs)
+        if model.training and outputs.vad_loss is not None:
+            self._add_loss_components(outputs.vad_loss, outputs.region_loss)
         return (outputs.loss, outputs) if return_outputs else outputs.loss
+
+    def _add_loss_components(self, vad_loss: torch.Tensor, region_loss: torch.Tensor):
+        """Sums the unweighted loss terms of each training forward (no host sync) for the next log."""
+        components = torch.stack((vad_loss.detach().float(), region_loss.detach().float(), vad_loss.new_ones(())))
+        sums = self._loss_component_sums
+        self._loss_component_sums = components if sums is None else sums + components
+
+    def _pop_loss_components(self) -> dict:
+        """Mean of each loss term since the last log, over forwards and processes (every rank calls this)."""
+        sums = self._loss_component_sums
+        if sums is None:
+            return {}
+        self._loss_component_sums = None
+        *totals, count = nested_gather(sums, self.args.parallel_mode).view(-1, 3).sum(dim=0).tolist()
+        return {name: total / count for name, total in zip(self.loss_component_names, totals)}
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
         inputs = self._prepare_inputs(inputs)
@@ -39,6 +63,7 @@ class EmoSphereTrainer(Trainer):
 
     def log(self, logs: dict, *args, **kwargs):
         if "loss" in logs:
+            logs.update(self._pop_loss_components())
             logs["aux_loss_weight"] = float(getattr(self.model, "aux_loss_weight", 0.0))
         super().log(logs, *args, **kwargs)
 
