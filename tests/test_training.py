@@ -92,6 +92,18 @@ def test_bad_argument_fails_before_data_is_touched(corpus, tmp_path):
     assert not (tmp_path / "run" / "data_report.json").exists()
 
 
+def test_shipped_argument_files_parse_and_no_arguments_means_the_demo():
+    model_args, data_args, training_args, run_args = train.parse_arguments([])
+    assert data_args.demo_dir == "demo_data" and run_args.pipeline_example
+    assert train.parse_arguments([str(train.DEMO_ARGUMENTS)])[2].to_dict() == training_args.to_dict()
+    msp = REPO / "configs" / "msp_podcast_wavlm_large.json"
+    model_args, data_args, training_args, _ = train.parse_arguments([str(msp), "--msp_podcast_dir", "/data/MSP"])
+    assert model_args.encoder_name_or_path == "microsoft/wavlm-large" and data_args.msp_podcast_dir == "/data/MSP"
+    # the paper's recipe (DESIGN.md 1.5): AdamW 1e-5, 16 x 4 accumulation, 20 epochs, seed 7
+    assert (training_args.learning_rate, training_args.gradient_accumulation_steps) == (1e-5, 4)
+    assert (training_args.num_train_epochs, training_args.seed) == (20, 7)
+
+
 def test_ccc_metric_module_matches_numpy(rng):
     from modeling_emosphere.training.metrics.ccc.ccc import concordance
 
