@@ -78,16 +78,21 @@ class Bench:
                 times[name].append(self.time(candidates[name]))
         return times
 
-    def ratio(self, name: str, times: dict, numerator: str, denominator: str, target: str = ""):
-        """Record ``min(numerator) / min(denominator)`` and the median of the per-round ratios.
+    @staticmethod
+    def ratios(times: dict, numerator: str, denominator: str) -> tuple[float, float]:
+        """``min(numerator) / min(denominator)`` and the median of the per-round ratios.
 
         A ratio within one round compares two runs minutes apart at most, so a slow drift of the
         machine's load (a neighbour on a shared CPU) cancels out of the median.
         """
         a, b = times[numerator], times[denominator]
-        ratio_min, ratio_median = min(a) / min(b), statistics.median(x / y for x, y in zip(a, b))
+        return min(a) / min(b), statistics.median(x / y for x, y in zip(a, b))
+
+    def ratio(self, name: str, times: dict, numerator: str, denominator: str, target: str = ""):
+        """Record the time ratios of two candidates (see `ratios`)."""
+        a, b = times[numerator], times[denominator]
         detail = f"{min(a) * 1e3:.1f} ms vs {min(b) * 1e3:.1f} ms"
-        self.record(name, detail, ratio_min, ratio_median, target)
+        self.record(name, detail, *self.ratios(times, numerator, denominator), target)
 
     def record(self, name: str, detail: str, ratio_min: float, ratio_median: float, target: str = ""):
         self.rows.append((name, detail, ratio_min, ratio_median, target))
@@ -313,10 +318,11 @@ def data_path(bench: Bench, clips: int, workers: int):
 
     times = bench.rounds({"load": load_all, "train": train_step})
     data_rate, train_rate = clips / min(times["load"]), batch / min(times["train"])
-    data_median, train_median = clips / statistics.median(times["load"]), batch / statistics.median(times["train"])
     detail = f"{data_rate:.1f} clips/s (num_workers={workers}) vs {train_rate:.1f} clips/s"
     name = "data path (decode 44.1 kHz stereo FLAC + resample + features) / WavLM-base training throughput"
-    bench.record(name, detail, data_rate / train_rate, data_median / train_median, ">= 2")
+    # throughput ratio = (clips / load time) / (batch / train time)
+    ratio_min, ratio_median = (value * clips / batch for value in bench.ratios(times, "train", "load"))
+    bench.record(name, detail, ratio_min, ratio_median, ">= 2")
 
 
 def cpu_name() -> str:

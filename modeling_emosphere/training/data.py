@@ -224,7 +224,7 @@ def scan_example(example: dict, scale: tuple[float, float], keep_waveform: bool 
     else:
         result.update(length=samples.size, wave_sum=samples.sum(), wave_sum_squares=np.square(samples).sum())
         if keep_waveform:
-            result["waveform"] = decoded.astype(np.float32).tobytes()
+            result["waveform"] = np.asarray(decoded, dtype=np.float32).tobytes()  # no copy when already float32
     return result
 
 
